@@ -1,0 +1,34 @@
+"""Atomic file writes: nothing DyPose writes is ever half-written."""
+
+import contextlib
+import os
+import tempfile
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def atomic_path(path: str) -> Iterator[str]:
+    """Yields a temporary path beside `path`; renames it onto `path` on success.
+
+    On an exception (or a kill mid-write) `path` keeps its previous content and the
+    temporary file is removed where possible.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Writes `text` to `path` atomically (UTF-8)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
