@@ -1,0 +1,27 @@
+"""Atomic writes keep the old file when writing fails."""
+
+import os
+
+import pytest
+
+from dypose.utils.io import atomic_path, atomic_write_text
+
+
+def test_atomic_write_replaces(tmp_path):
+    path = tmp_path / "out" / "a.json"
+    atomic_write_text(str(path), "first")
+    atomic_write_text(str(path), "second")
+    assert path.read_text() == "second"
+    assert os.listdir(path.parent) == ["a.json"]
+
+
+def test_failed_write_keeps_old_content(tmp_path):
+    path = tmp_path / "a.json"
+    atomic_write_text(str(path), "old")
+    with pytest.raises(RuntimeError, match="boom"):
+        with atomic_path(str(path)) as tmp:
+            with open(tmp, "w") as f:
+                f.write("half")
+            raise RuntimeError("boom")
+    assert path.read_text() == "old"
+    assert os.listdir(tmp_path) == ["a.json"]
