@@ -61,7 +61,8 @@ _C.MODEL.COMPILE = False
 _C.MODEL.BACKBONE = CN()
 # "mobilenetv2", "mobilenetv3_large" or "mobilenetv3_small".
 _C.MODEL.BACKBONE.NAME = "mobilenetv2"
-# Width multiplier (MobileNetV2 only; the paper uses 1.0 and 0.5).
+# Width multiplier (torchvision's rounding to multiples of 8; the paper uses 1.0 and 0.5
+# for MobileNetV2 and 1.0 for MobileNetV3).
 _C.MODEL.BACKBONE.WIDTH = 1.0
 
 # Backbone activation. KIND: "static" (the network's own: ReLU6 in MobileNetV2,
@@ -148,6 +149,9 @@ _C.DATASET.NUM_JOINTS_HALF_BODY = 8
 _C.DATASET.PROB_HALF_BODY = 0.3
 # Feed RGB (True) or BGR images to the network; ImageNet statistics are RGB.
 _C.DATASET.COLOR_RGB = True
+# Decode JPEGs at 1/2 or 1/4 size when the crop shrinks them at least that much
+# (faster; slightly smoother crops than HRNet's full decode). False decodes at full size.
+_C.DATASET.REDUCED_DECODE = True
 
 # ---------------------------------------------------------------------------
 # Training
@@ -212,6 +216,8 @@ _C.TEST.NMS = True
 _C.TEST.SOFT_NMS = False
 # COCOeval backend: "pycocotools" or "faster_coco_eval" (optional package).
 _C.TEST.COCOEVAL_BACKEND = "pycocotools"
+# Run evaluation forward passes under autocast (CUDA only; float16 can move AP slightly).
+_C.TEST.AMP = False
 
 # ---------------------------------------------------------------------------
 # Debug output while training
