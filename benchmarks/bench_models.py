@@ -5,8 +5,12 @@ Table 10 and times, alternating between the two so that load on a shared machine
 alike: inference in eval mode at batch 1 and batch 32, and one training step (forward, MSE
 loss, backward, Adam) at batch 32. Prints medians and the ratio dynamic / static.
 
-    python benchmarks/bench_models.py                      # eager, all backbones
-    python benchmarks/bench_models.py --backbones mobilenetv2 --compile   # both compiled
+    python benchmarks/bench_models.py --threads 1 --clock cpu     # eager, all backbones
+    python benchmarks/bench_models.py --backbones mobilenetv2 --batch-sizes 32 --compile
+
+On a machine shared with other jobs, --threads 1 --clock cpu gives stable ratios (wall time
+there mostly measures the other jobs, and thread wake-ups inflate the many small ops of the
+DY-ReLU network). The compiled grid takes many minutes; keep it out of CI.
 """
 
 import argparse
