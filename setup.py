@@ -19,7 +19,7 @@ INSTALL_REQUIRES = [
 
 EXTRAS_REQUIRE = {
     "dev": ["pytest>=7.4", "ruff>=0.5"],
-    "fast-eval": ["faster-coco-eval>=1.6"],
+    "fast-eval": ["faster-coco-eval>=1.6", "orjson>=3.8"],
 }
 
 setup(

@@ -5,7 +5,6 @@ import runpy
 from pathlib import Path
 
 import pytest
-import torch
 
 from dypose.config import get_config
 from dypose.data import load_records
@@ -21,15 +20,6 @@ TINY_MODEL = [
     "MODEL.HEAD.CHANNELS", "[16, 8, 8]",
     "MODEL.HEAD.EXPANSION", "2",
 ]  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The tiny model gains nothing from threads; on a shared machine they only thrash."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _persons(root: Path, image_set: str) -> int:

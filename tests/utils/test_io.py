@@ -25,3 +25,13 @@ def test_failed_write_keeps_old_content(tmp_path):
             raise RuntimeError("boom")
     assert path.read_text() == "old"
     assert os.listdir(tmp_path) == ["a.json"]
+
+
+def test_written_file_has_the_umask_mode(tmp_path):
+    # A plain open() gives 0666 minus the umask; mkstemp alone would leave 0600.
+    previous = os.umask(0o022)
+    try:
+        atomic_write_text(str(tmp_path / "a.txt"), "x")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
