@@ -87,9 +87,7 @@ def _merge_opts(cfg: CN, opts: Sequence[str]) -> None:
 
 def _check_choice(value, choices, key: str) -> None:
     if value not in choices:
-        raise ConfigError(
-            f"{key} = '{value}' is not valid; choose one of: {', '.join(choices)}"
-        )
+        raise ConfigError(f"{key} = '{value}' is not valid; choose one of: {', '.join(choices)}")
 
 
 def _check_pair(value, key: str) -> None:
