@@ -16,12 +16,12 @@ import glob
 import json
 import logging
 import os
-import sys
 import time
 
 from dypose.config import get_config
 from dypose.engine import get_output_dir, setup_logging, train
 from dypose.engine.logger import timestamped_log_file
+from dypose.utils.cli import exit_with
 
 logger = logging.getLogger("dypose.tools.demo")
 
@@ -139,4 +139,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

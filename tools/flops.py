@@ -10,6 +10,7 @@ import os
 from dypose.config import get_config
 from dypose.models import build_model
 from dypose.models.complexity import count_complexity, paper_table
+from dypose.utils.cli import exit_with
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -39,4 +40,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    exit_with(main)

@@ -10,11 +10,11 @@ Default layers: the DY-ReLU after the depthwise conv in every other block.
 
 import argparse
 import logging
-import sys
 
 from dypose.apis import collect_images, crop_batches, load_model
 from dypose.config import get_config
 from dypose.engine import setup_logging
+from dypose.utils.cli import exit_with
 from dypose.visualization.dyrelu_inspect import POINTS_PER_IMAGE, inspect_dyrelu
 
 logger = logging.getLogger("dypose.tools.inspect_dyrelu")
@@ -80,4 +80,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -6,11 +6,11 @@ python tools/make_synthetic.py --out data/synthetic [--num-train 1000] [--num-va
 
 import argparse
 import logging
-import sys
 import time
 
 from dypose.data.image_io import check_images, describe_bad_images
 from dypose.data.synthetic import TRAIN_SET, VAL_SET, generate_synthetic, preview_grid
+from dypose.utils.cli import exit_with
 
 
 def main() -> int:
@@ -48,4 +48,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -6,9 +6,9 @@ python tools/plot_log.py RUN_DIR_or_metrics.jsonl --out DIR
 import argparse
 import logging
 import os
-import sys
 
 from dypose.engine import setup_logging
+from dypose.utils.cli import exit_with
 from dypose.visualization.plots import plot_training_curves
 
 logger = logging.getLogger("dypose.tools.plot_log")
@@ -34,4 +34,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

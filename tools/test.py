@@ -10,11 +10,11 @@ With torchrun each rank predicts its share and rank 0 runs COCOeval.
 import argparse
 import logging
 import os
-import sys
 
 from dypose.config import get_config
 from dypose.engine import get_output_dir, setup_logging
 from dypose.engine.logger import timestamped_log_file
+from dypose.utils.cli import exit_with
 
 logger = logging.getLogger("dypose.tools.test")
 
@@ -114,4 +114,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -6,11 +6,11 @@ Exit status: 0 when done (or nothing left to train), 130 after Ctrl-C (SIGINT).
 
 import argparse
 import os
-import sys
 
 from dypose.config import get_config
 from dypose.engine import get_output_dir, setup_logging, train
 from dypose.engine.logger import timestamped_log_file
+from dypose.utils.cli import exit_with
 
 # The shell's convention for a process ended by SIGINT (128 + 2).
 EXIT_INTERRUPTED = 130
@@ -34,4 +34,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -12,11 +12,11 @@ is written to --out.
 
 import argparse
 import logging
-import sys
 
 from dypose.apis import collect_images, draw_results_file, load_model, visualize_images
 from dypose.config import get_config
 from dypose.engine import setup_logging
+from dypose.utils.cli import exit_with
 
 logger = logging.getLogger("dypose.tools.visualize")
 
@@ -78,4 +78,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

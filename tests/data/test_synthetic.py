@@ -108,3 +108,18 @@ def test_dataset_reads_synthetic(synthetic_root):
     assert image.shape == (3, 256, 192) and float(weight.sum()) > 0
     val = build_dataset(cfg, "val")
     assert all(r["score"] < 1.0 for r in val.records)
+
+
+@pytest.mark.parametrize(
+    "root, num_train, message",
+    [
+        ("", 5, "root is empty"),
+        ("ROOT", -3, "num_train must be at least 1"),
+        ("FILE", 5, "is a file"),
+    ],
+)
+def test_bad_arguments_are_refused(tmp_path, root, num_train, message):
+    (tmp_path / "file").write_text("x")
+    root = {"ROOT": str(tmp_path / "out"), "FILE": str(tmp_path / "file")}.get(root, root)
+    with pytest.raises(ValueError, match=message):
+        generate_synthetic(root, num_train, 2, seed=0)

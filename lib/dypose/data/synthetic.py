@@ -254,7 +254,17 @@ def generate_synthetic(
 
     Returns:
         Paths of the written json files: {"train_synth", "val_synth", "detections"}.
+
+    Raises:
+        ValueError: an empty `root`, a negative image count, or a `root` that is a file.
     """
+    if not root:
+        raise ValueError("synthetic dataset root is empty; give a folder, e.g. data/synthetic")
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise ValueError(f"synthetic dataset root {root} is a file; give a folder")
+    for name, count in (("num_train", num_train), ("num_val", num_val)):
+        if count < 1:
+            raise ValueError(f"{name} must be at least 1 image; got {count}")
     paths = {}
     for image_set, count in ((TRAIN_SET, num_train), (VAL_SET, num_val)):
         coco = generate_image_set(root, image_set, count, seed)
