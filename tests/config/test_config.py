@@ -115,3 +115,13 @@ def test_experiment_files_load_with_paper_recipe():
         assert cfg.TEST.FLIP_TEST and not cfg.TEST.USE_GT_BBOX and cfg.MODEL.PRETRAINED == ""
         kind = "dyrelu_c" if "dyrelu_c" in path else "static"
         assert cfg.MODEL.BACKBONE.ACTIVATION.KIND == cfg.MODEL.HEAD.ACTIVATION.KIND == kind
+
+
+def test_whole_numbers_are_accepted_for_float_keys(tmp_path):
+    # yacs alone refuses "0" for a float key; people type it (TEST.IMAGE_THRE 0).
+    path = tmp_path / "exp.yaml"
+    path.write_text("TEST:\n  IMAGE_THRE: 1\n", encoding="utf-8")
+    assert get_config(str(path)).TEST.IMAGE_THRE == 1.0
+    cfg = get_config(None, ["TEST.IMAGE_THRE", "0", "TRAIN.END_EPOCH", "5"])
+    assert isinstance(cfg.TEST.IMAGE_THRE, float) and cfg.TEST.IMAGE_THRE == 0.0
+    assert isinstance(cfg.TRAIN.END_EPOCH, int) and cfg.TRAIN.END_EPOCH == 5

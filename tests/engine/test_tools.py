@@ -37,3 +37,43 @@ def test_check_lists_every_bad_image(tmp_path, synthetic_root, write_cfg, tool, 
     assert tool("test")["main"](["--cfg", cfg_file, "--check"]) == 1
     assert "2 bad image file(s)" in caplog.text
     assert str(images[0].resolve()) in caplog.text and str(images[1].resolve()) in caplog.text
+
+
+DETECTIONS = "COCO_val2017_detections_AP_H_56_person.json"
+
+
+@pytest.mark.parametrize("use_gt_bbox, persons", [(True, 12), (False, 118)])
+def test_model_on_coco_sample_with_gt_and_detector_boxes(
+    coco_sample, tmp_path, tool, use_gt_bbox, persons
+):
+    """tools/test.py on real COCO images: every box is predicted and the file is COCO json."""
+    import json
+
+    import torch
+
+    from dypose.config import get_config
+    from dypose.models import build_model
+
+    # A small random model: this checks the real-data path, not accuracy (12 labelled
+    # persons in the annotations; 118 detector boxes at TEST.IMAGE_THRE 0).
+    opts = [
+        "MODEL.IMAGE_SIZE", "[64, 64]", "MODEL.HEATMAP_SIZE", "[16, 16]",
+        "MODEL.BACKBONE.WIDTH", "0.25", "MODEL.HEAD.CHANNELS", "[16, 8, 8]",
+        "MODEL.BACKBONE.ACTIVATION.KIND", "dyrelu_c", "MODEL.HEAD.ACTIVATION.KIND", "dyrelu_c",
+        "DATASET.ROOT", str(coco_sample), "DEVICE", "cpu", "WORKERS", "0",
+        "OUTPUT_DIR", str(tmp_path), "TEST.USE_GT_BBOX", str(use_gt_bbox), "TEST.IMAGE_THRE", "0",
+        "TEST.COCO_BBOX_FILE", str(coco_sample / "person_detection_results" / DETECTIONS),
+    ]  # fmt: skip
+    torch.manual_seed(0)
+    checkpoint = tmp_path / "random.pth"
+    torch.save(build_model(get_config(None, opts)).state_dict(), checkpoint)
+    cfg_file = tmp_path / "sample.yaml"
+    cfg_file.write_text(get_config(None, opts).dump(), encoding="utf-8")
+
+    assert tool("test")["main"](["--cfg", str(cfg_file), "TEST.MODEL_FILE", str(checkpoint)]) == 0
+    results_file = tmp_path / "coco" / "sample" / "keypoints_val2017_results.json"
+    results = json.loads(results_file.read_text())
+    # OKS-NMS may merge overlapping poses of a random model, never add any.
+    assert 0 < len(results) <= persons
+    assert {r["image_id"] for r in results} <= {785, 40083, 196141, 197388}
+    assert all(len(r["keypoints"]) == 51 for r in results)

@@ -2,6 +2,7 @@
 
 import difflib
 import os
+from ast import literal_eval
 from typing import Optional, Sequence
 
 from yacs.config import CfgNode as CN
@@ -50,6 +51,25 @@ def _find_unknown(node: CN, reference: CN, prefix: str = ""):
     return None
 
 
+def _int_to_float(value, default):
+    """An int given where the default is a float (TEST.IMAGE_THRE 0) becomes that float.
+
+    yacs refuses int for float keys; "0" for "0.0" is what people type, so accept it.
+    """
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _coerce_node(loaded: CN, reference: CN) -> None:
+    """Applies `_int_to_float` through a loaded yaml tree, in place."""
+    for name, value in loaded.items():
+        if isinstance(value, CN):
+            _coerce_node(value, reference[name])
+        else:
+            loaded[name] = _int_to_float(value, reference[name])
+
+
 def _merge_file(cfg: CN, path: str) -> None:
     if not os.path.isfile(path):
         raise ConfigError(f"config file not found: {path}")
@@ -61,6 +81,7 @@ def _merge_file(cfg: CN, path: str) -> None:
     unknown = _find_unknown(loaded, cfg)
     if unknown:
         raise _unknown_key_error(unknown, path, cfg)
+    _coerce_node(loaded, cfg)
     try:
         cfg.merge_from_other_cfg(loaded)
     except (ValueError, KeyError) as err:
@@ -73,12 +94,18 @@ def _merge_opts(cfg: CN, opts: Sequence[str]) -> None:
         raise ConfigError(
             f"overrides come as KEY VALUE pairs; got an odd count ({len(opts)}): {opts}"
         )
-    for key, _ in zip(opts[0::2], opts[1::2]):
+    for i in range(0, len(opts), 2):
         node = cfg
-        for part in key.split("."):
+        for part in opts[i].split("."):
             if not isinstance(node, CN) or part not in node:
-                raise _unknown_key_error(key, "command-line override", cfg)
+                raise _unknown_key_error(opts[i], "command-line override", cfg)
             node = node[part]
+        try:
+            value = literal_eval(opts[i + 1])
+        except (ValueError, SyntaxError):
+            continue  # a plain string; yacs keeps it as one
+        if _int_to_float(value, node) is not value:
+            opts[i + 1] = repr(float(value))
     try:
         cfg.merge_from_list(opts)
     except (ValueError, KeyError, AssertionError) as err:
