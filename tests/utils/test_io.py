@@ -35,3 +35,20 @@ def test_written_file_has_the_umask_mode(tmp_path):
     finally:
         os.umask(previous)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_read_json_names_the_file_and_the_fix(tmp_path):
+    from dypose.utils.io import read_json
+
+    class ToyError(ValueError):
+        pass
+
+    good = tmp_path / "good.json"
+    good.write_text('{"a": [1, 2]}')
+    assert read_json(str(good), "toy file") == {"a": [1, 2]}
+    with pytest.raises(ToyError, match=f"toy file not found: {tmp_path / 'missing.json'}"):
+        read_json(str(tmp_path / "missing.json"), "toy file", ToyError)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"a": [1,')
+    with pytest.raises(ValueError, match=r"bad.json is not valid json .*; write it again"):
+        read_json(str(bad), "toy file", fix="write it again")

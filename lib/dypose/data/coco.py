@@ -11,7 +11,6 @@ kept when the annotation's area > 0 and x2 >= x1, y2 >= y1, and the record's box
 are skipped. Every record keeps its image_id, which the results file carries back.
 """
 
-import json
 import logging
 import os
 from collections import Counter, OrderedDict
@@ -20,6 +19,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from dypose.data.transforms import box_to_center_scale
+from dypose.utils.io import read_json as io_read_json
 
 logger = logging.getLogger(__name__)
 
@@ -58,15 +58,7 @@ def image_folder(root: str, image_set: str) -> str:
 
 def read_json(path: str):
     """Loads a json file, turning a missing, truncated or invalid file into AnnotationError."""
-    if not os.path.isfile(path):
-        raise AnnotationError(f"annotation file not found: {os.path.abspath(path)}")
-    with open(path, encoding="utf-8") as f:
-        try:
-            return json.load(f)
-        except json.JSONDecodeError as err:
-            raise AnnotationError(
-                f"{os.path.abspath(path)} is not valid json (truncated or corrupt?): {err}"
-            ) from err
+    return io_read_json(path, "annotation file", AnnotationError)
 
 
 def _label(entry: dict, position) -> str:

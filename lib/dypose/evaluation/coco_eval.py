@@ -8,7 +8,6 @@ pycocotools stays the reference; faster-coco-eval is an optional, identical back
 import contextlib
 import copy
 import io
-import json
 import logging
 import os
 from collections import OrderedDict
@@ -29,6 +28,7 @@ from dypose.evaluation.results import (
     write_results,
 )
 from dypose.evaluation.results import rescore as rescore_scores
+from dypose.utils.io import read_json
 
 logger = logging.getLogger(__name__)
 
@@ -44,13 +44,7 @@ class EvaluationError(ValueError):
 
 def load_annotations(annotation_file: str) -> Dict[str, Any]:
     """Reads a COCO annotation (or image-info) json, naming the file on failure."""
-    try:
-        with open(annotation_file, encoding="utf-8") as f:
-            dataset = json.load(f)
-    except FileNotFoundError as err:
-        raise FileNotFoundError(f"annotation file not found: {annotation_file}") from err
-    except json.JSONDecodeError as err:
-        raise EvaluationError(f"{annotation_file}: not valid json ({err})") from err
+    dataset = read_json(annotation_file, "annotation file", EvaluationError)
     if not isinstance(dataset, dict) or "images" not in dataset:
         raise EvaluationError(f"{annotation_file}: a COCO json needs an 'images' list")
     return dataset

@@ -15,7 +15,7 @@ import torch
 
 from dypose.data.transforms import PIXEL_STD
 from dypose.evaluation.nms import group_by_image, oks_nms, soft_oks_nms
-from dypose.utils.io import atomic_path
+from dypose.utils.io import atomic_path, read_json
 
 try:  # Optional: orjson writes the same json about 10x faster than the json module.
     import orjson
@@ -194,13 +194,7 @@ def write_results(results: Sequence[Dict[str, Any]], path: str, normalize: bool 
 
 def read_results(path: str) -> List[Dict[str, Any]]:
     """Reads a COCO keypoint results json; raises naming the file when it is not one."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            results = json.load(f)
-    except FileNotFoundError as err:
-        raise FileNotFoundError(f"results file not found: {path}") from err
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid json ({err}); rewrite the results file") from err
+    results = read_json(path, "results file", fix="rewrite the results file")
     if not isinstance(results, list):
         raise ValueError(f"{path}: COCO results must be a json list of objects")
     return results

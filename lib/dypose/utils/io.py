@@ -1,9 +1,10 @@
 """Atomic file writes: nothing DyPose writes is ever half-written."""
 
 import contextlib
+import json
 import os
 import tempfile
-from typing import Iterator
+from typing import Any, Iterator, Type
 
 
 def _current_umask() -> int:
@@ -40,3 +41,23 @@ def atomic_write_text(path: str, text: str) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
+
+
+def read_json(path: str, what: str, error: Type[Exception] = ValueError, fix: str = "") -> Any:
+    """Loads a json file; a missing or invalid one raises `error` naming the file.
+
+    Args:
+        path: the file.
+        what: how messages name it ("annotation file", "results file", ...).
+        error: the exception class raised (a ValueError subclass of the caller's module).
+        fix: what the user should do, appended to the invalid-json message.
+    """
+    full = os.path.abspath(path)
+    if not os.path.isfile(path):
+        raise error(f"{what} not found: {full}")
+    with open(path, encoding="utf-8") as f:
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as err:
+            hint = f"; {fix}" if fix else ""
+            raise error(f"{full} is not valid json (truncated or corrupt?): {err}{hint}") from err
